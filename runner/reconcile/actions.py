@@ -289,9 +289,7 @@ class Plan:
             "summary": {
                 "changes": len(self.actions),
                 "by_type": self.count_by_type(),
-                "blocked_slots": sum(
-                    1 for c in self.conditions if c.status == SlotStatus.BLOCKED
-                ),
+                "blocked_slots": sum(1 for c in self.conditions if c.status == SlotStatus.BLOCKED),
                 "unmanaged_orders": len(self.unmanaged),
                 "guard_violations": len(self.guard_violations),
             },
