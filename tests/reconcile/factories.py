@@ -20,13 +20,25 @@ BTC = "PERP_BTC_USDC"
 
 RULES = {
     ETH: SymbolRules(
-        symbol=ETH, quote_tick=D("0.01"), base_tick=D("0.001"), base_min=D("0.001"),
-        base_max=D("1000"), min_notional=D("10"), base_imr=D("0.01"), base_mmr=D("0.006"),
+        symbol=ETH,
+        quote_tick=D("0.01"),
+        base_tick=D("0.001"),
+        base_min=D("0.001"),
+        base_max=D("1000"),
+        min_notional=D("10"),
+        base_imr=D("0.01"),
+        base_mmr=D("0.006"),
         imr_factor=D("0.0000001724"),
     ),
     BTC: SymbolRules(
-        symbol=BTC, quote_tick=D("0.1"), base_tick=D("0.00001"), base_min=D("0.00001"),
-        base_max=D("20"), min_notional=D("10"), base_imr=D("0.01"), base_mmr=D("0.006"),
+        symbol=BTC,
+        quote_tick=D("0.1"),
+        base_tick=D("0.00001"),
+        base_min=D("0.00001"),
+        base_max=D("20"),
+        min_notional=D("10"),
+        base_imr=D("0.01"),
+        base_mmr=D("0.006"),
         imr_factor=D("0.000000091"),
     ),
 }
@@ -54,8 +66,9 @@ def eth_isolated(*orders: OrderSpec, leverage: int = 5, rule: bool = True) -> Sy
     )
 
 
-def playbook(*symbols: SymbolSpec, name: str = "test", guards: Guards | None = None,
-             halt: bool = False) -> Playbook:
+def playbook(
+    *symbols: SymbolSpec, name: str = "test", guards: Guards | None = None, halt: bool = False
+) -> Playbook:
     return Playbook(name=name, symbols=symbols, guards=guards or Guards(), halt=halt)
 
 
@@ -65,6 +78,7 @@ def state(
     positions: tuple[PositionState, ...] = (),
     leverages: dict[tuple[str, MarginMode], int] | None = None,
     holding: str = "10000",
+    default_modes: dict[str, MarginMode] | None = None,
     **kw: object,
 ) -> AccountState:
     return AccountState(
@@ -72,7 +86,7 @@ def state(
         rules=RULES,
         marks=dict(MARKS),
         leverages=leverages if leverages is not None else {},
-        default_modes={},
+        default_modes=default_modes or {},
         open_orders=orders,
         positions={(p.symbol, p.margin_mode): p for p in positions},
         usdc_holding=D(holding),

@@ -1,0 +1,65 @@
+"""A session: one exchange connection plus the journal, opened for one playbook.
+
+Shared by the command line and the scheduler so that both resolve networks, credentials and
+the state directory the same way, and both register the account secret with the journal
+(which then refuses to store any text containing it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from runner.journal import Journal
+from runner.playbook.model import Playbook
+from runner.reconcile.run import Exchange
+from runner.settings import connect
+
+DEFAULT_STATE_DIR = ".runner"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def default_state_dir() -> Path:
+    return Path(os.environ.get("RUNNER_STATE_DIR") or DEFAULT_STATE_DIR)
+
+
+def state_dir_option(command: F) -> F:
+    """The `--state-dir` option every command that touches the journal shares."""
+    return click.option(
+        "--state-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=default_state_dir,
+        show_default=f"$RUNNER_STATE_DIR or {DEFAULT_STATE_DIR}",
+        help="Where the journal, the lock and the built-in simulator's state live.",
+    )(command)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    exchange: Exchange
+    journal: Journal
+
+
+@asynccontextmanager
+async def open_session(playbook: Playbook, state_dir: Path) -> AsyncIterator[Session]:
+    """Connect to the playbook's network and account and open the journal."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    async with connect(playbook.network, playbook.account, state_dir=state_dir) as connection:
+        Journal.register_secret(connection.credentials.secret)
+        exchange = Exchange(
+            client=connection.client,
+            account_id=connection.credentials.account_id,
+            network=playbook.network,
+            simulated=connection.simulated,
+            description=connection.describe(),
+            base_url=connection.base_url,
+        )
+        with Journal.open(state_dir) as journal:
+            yield Session(exchange=exchange, journal=journal)
