@@ -363,6 +363,10 @@ def _plan_orders(
         if playbook.halt and not order.reduce_only:
             work.notes.append(f"halted: entry '{order.key}' is not placed")
             continue
+        if order.reduce_only and not _reduces(state, spec, order.side):
+            # Orderly rejects a reduce-only order that would not reduce a position.
+            work.notes.append(f"reduce-only '{order.key}' waits for a position to reduce")
+            continue
         if leverage_blocked and not order.reduce_only:
             # An entry placed now would open risk at a leverage the playbook did not declare.
             work.notes.append(f"entry '{order.key}' waits until the leverage can be set")
@@ -371,6 +375,13 @@ def _plan_orders(
         if action is not None:
             work.drift.append(f"place {order.key}")
             work.actions.append(action)
+
+
+def _reduces(state: AccountState, spec: SymbolSpec, side: Side) -> bool:
+    position = state.position(spec.slot)
+    if position is None:
+        return False
+    return (position.qty > 0) == (side == Side.SELL)
 
 
 def _place(

@@ -5,14 +5,14 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal as D
 
-from .factories import BTC, ETH, entry, eth_isolated, playbook, state
-
 from runner.enums import MarginMode, OrderStatus, OrderType, Side
 from runner.playbook.ids import client_order_id
 from runner.playbook.model import Guards, SymbolSpec
 from runner.reconcile.actions import ActionType, SlotStatus
 from runner.reconcile.plan import build_plan
 from runner.reconcile.state import AccountState, OpenOrder, OrderHistory, PositionState
+
+from .factories import BTC, ETH, entry, eth_isolated, playbook, state
 
 ISO = MarginMode.ISOLATED
 
