@@ -7,7 +7,6 @@ the state directory the same way, and both register the account secret with the 
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,15 +18,9 @@ import click
 from runner.journal import Journal
 from runner.playbook.model import Playbook
 from runner.reconcile.run import Exchange
-from runner.settings import connect
-
-DEFAULT_STATE_DIR = ".runner"
+from runner.settings import DEFAULT_STATE_DIR, connect, default_state_dir
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def default_state_dir() -> Path:
-    return Path(os.environ.get("RUNNER_STATE_DIR") or DEFAULT_STATE_DIR)
 
 
 def state_dir_option(command: F) -> F:
@@ -35,7 +28,7 @@ def state_dir_option(command: F) -> F:
     return click.option(
         "--state-dir",
         type=click.Path(file_okay=False, path_type=Path),
-        default=default_state_dir,
+        default=lambda: default_state_dir(),
         show_default=f"$RUNNER_STATE_DIR or {DEFAULT_STATE_DIR}",
         help="Where the journal, the lock and the built-in simulator's state live.",
     )(command)

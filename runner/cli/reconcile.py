@@ -6,6 +6,7 @@ Parsing and printing only: the reconcile itself lives in `runner.reconcile.run`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import sys
@@ -78,15 +79,13 @@ def plan(
       runner plan playbooks/eth-isolated.yaml --json -o plan.json
     """
     playbook = load_playbook(playbook_path)
-    result = asyncio.run(_run(playbook, state_dir, apply=False))
-    session_text, simulated = result[1], result[2]
-    outcome = result[0]
+    outcome, exchange, simulated = asyncio.run(
+        _run(playbook, state_dir, apply=False, show_source=None if as_json else str(playbook_path))
+    )
     if as_json:
-        click.echo(_plan_document(outcome.plan, playbook, simulated, session_text))
-    else:
-        _echo_lines(render_plan(outcome.plan, exchange=session_text, source=str(playbook_path)))
+        click.echo(_plan_document(outcome.plan, playbook, simulated, exchange))
     if out is not None:
-        out.write_text(_plan_document(outcome.plan, playbook, simulated, session_text) + "\n")
+        out.write_text(_plan_document(outcome.plan, playbook, simulated, exchange) + "\n")
         click.echo(f"Plan saved to {out}; apply it with `runner apply {out}`.", err=True)
     if outcome.outcome == "blocked":
         return outcome.exit_code
@@ -134,20 +133,14 @@ def apply(target: Path, auto_approve: bool, as_json: bool, state_dir: Path) -> i
             return True
         return click.confirm("Apply these changes?", default=False)
 
-    def show(plan: Plan) -> None:
-        if not as_json:
-            _echo_lines(render_plan(plan, exchange=session_text[0], source=str(target)))
-
-    session_text = [""]
     outcome, exchange, simulated = asyncio.run(
         _run(
             playbook,
             state_dir,
             apply=True,
             confirm=confirm,
-            on_plan=show,
+            show_source=None if as_json else str(target),
             expected=expected,
-            exchange_out=session_text,
         )
     )
     if as_json:
@@ -260,20 +253,31 @@ async def _run(
     *,
     apply: bool,
     confirm: Callable[[Plan], bool] | None = None,
-    on_plan: Callable[[Plan], None] | None = None,
+    show_source: str | None = None,
     expected: Callable[[Plan], str | None] | None = None,
-    exchange_out: list[str] | None = None,
 ) -> tuple[RunResult, str, bool]:
+    """One reconcile in a fresh session; with `show_source`, print the plan before applying."""
     async with open_session(playbook, state_dir) as session:
-        if exchange_out is not None:
-            exchange_out[0] = session.exchange.description
-        reconciler = Reconciler(
-            session.exchange, session.journal, state_dir=state_dir, progress=_progress
-        )
+        exchange = session.exchange
+
+        def show(plan: Plan) -> None:
+            lines = render_plan(
+                plan,
+                exchange=exchange.description,
+                simulated=exchange.simulated,
+                source=show_source,
+            )
+            _echo_lines(lines)
+
+        reconciler = Reconciler(exchange, session.journal, state_dir=state_dir, progress=_progress)
         result = await reconciler.run(
-            playbook, apply=apply, confirm=confirm, on_plan=on_plan, expected=expected
+            playbook,
+            apply=apply,
+            confirm=confirm,
+            on_plan=show if show_source is not None else None,
+            expected=expected,
         )
-        return result, session.exchange.description, session.exchange.simulated
+        return result, exchange.description, exchange.simulated
 
 
 @click.command("status")
@@ -307,7 +311,9 @@ def status(playbook_path: Path, as_json: bool, state_dir: Path) -> int:
         click.echo(json.dumps(document, indent=2))
         return 0
     click.echo(f"Playbook {playbook.name} ({playbook_path})")
-    click.echo(f"Exchange: {exchange}; account {state.account_id}")
+    if simulated:
+        click.echo("SIMULATED EXCHANGE: runner's built-in simulator, no real money involved.")
+    click.echo(f"Exchange: {exchange}")
     click.echo(
         f"USDC holding {state.usdc_holding:,.2f}  free collateral {state.free_collateral:,.2f}  "
         f"total collateral {state.total_collateral:,.2f}  isolated margin "
@@ -351,7 +357,8 @@ def history(as_json: bool, limit: int, playbook_name: str | None, state_dir: Pat
         with Journal.open(state_dir) as journal:
             runs = journal.runs(limit=limit, playbook=playbook_name)
     if as_json:
-        click.echo(json.dumps({"format_version": 1, "runs": [r.to_json() for r in runs]}, indent=2))
+        document = {"format_version": 1, "runs": [dataclasses.asdict(r) for r in runs]}
+        click.echo(json.dumps(document, indent=2, default=str))
         return 0
     if not runs:
         click.echo("No runs recorded yet.")

@@ -65,7 +65,8 @@ def spec_hash(symbol: str, margin_mode: MarginMode, order: OrderSpec) -> str:
 def client_order_id(
     playbook_name: str, symbol: str, margin_mode: MarginMode, order: OrderSpec
 ) -> str:
-    coid = f"{playbook_name}-{order.key}-{name_tag(playbook_name)}{spec_hash(symbol, margin_mode, order)}"
+    suffix = name_tag(playbook_name) + spec_hash(symbol, margin_mode, order)
+    coid = f"{playbook_name}-{order.key}-{suffix}"
     if len(coid) > MAX_CLIENT_ORDER_ID:  # validation keeps playbooks inside the budget
         raise ValueError(f"client_order_id {coid!r} exceeds {MAX_CLIENT_ORDER_ID} characters")
     return coid

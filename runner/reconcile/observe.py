@@ -151,15 +151,17 @@ async def observe(
     margin_added_today: Decimal = Decimal(0),
 ) -> AccountState:
     """Read everything the planner needs, in a constant number of concurrent requests."""
-    rules, futures, leverages, modes, orders, positions, holdings = await asyncio.gather(
-        read_rules(client, cache),
-        client.get_futures(),
-        client.get_leverages(),
-        client.get_margin_modes(),
-        client.get_orders(status="INCOMPLETE"),
-        client.get_positions(),
-        client.get_holding(),
-    )
+    async with asyncio.TaskGroup() as group:
+        rules_task = group.create_task(read_rules(client, cache))
+        futures_task = group.create_task(client.get_futures())
+        leverages_task = group.create_task(client.get_leverages())
+        modes_task = group.create_task(client.get_margin_modes())
+        orders_task = group.create_task(client.get_orders(status="INCOMPLETE"))
+        positions_task = group.create_task(client.get_positions())
+        holdings_task = group.create_task(client.get_holding())
+    rules, futures, leverages = rules_task.result(), futures_task.result(), leverages_task.result()
+    modes, orders, positions = modes_task.result(), orders_task.result(), positions_task.result()
+    holdings = holdings_task.result()
     open_orders = tuple(_open_order(o) for o in orders if o.status.is_open)
     position_rows: dict[Slot, PositionState] = {}
     for row in positions.rows:

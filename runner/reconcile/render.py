@@ -28,10 +28,10 @@ def money(value: Decimal | None, places: int = 2) -> str:
 
 
 def price(value: Decimal | None) -> str:
+    """A price or quantity as the user wrote it: no exponent, no trailing zeros."""
     if value is None:
         return "-"
-    text = format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
-    return text
+    return format(value.normalize(), "f")
 
 
 def liq(value: Decimal | None) -> str:
@@ -83,16 +83,20 @@ def _risk_lines(condition: SlotCondition) -> list[str]:
         margin = f"  margin {money(risk.margin)}" if risk.margin is not None else ""
         lines.append(
             f"    position {price(risk.position_qty)}  notional {money(risk.notional)}{margin}  "
-            f"liq {liq(risk.est_liq_price)} ({pct(risk.liq_distance_pct)} from mark)"
+            f"est. liq {liq(risk.est_liq_price)} ({pct(risk.liq_distance_pct)} from mark)"
         )
     if risk.projected_qty is not None and risk.projected_qty != risk.position_qty:
         margin = (
             f"  margin {money(risk.projected_margin)}" if risk.projected_margin is not None else ""
         )
+        liq_text = (
+            f"  liq {liq(risk.projected_liq_price)} ({pct(risk.projected_distance_pct)} from mark)"
+            if risk.projected_margin is not None
+            else ""
+        )
         lines.append(
             f"    if all entries fill: position {price(risk.projected_qty)}  notional "
-            f"{money(risk.projected_notional)}{margin}  liq {liq(risk.projected_liq_price)} "
-            f"({pct(risk.projected_distance_pct)} from mark)"
+            f"{money(risk.projected_notional)}{margin}{liq_text}"
         )
     if risk.stress:
         cells = []
@@ -106,10 +110,14 @@ def _risk_lines(condition: SlotCondition) -> list[str]:
     return lines
 
 
-def render_plan(plan: Plan, *, exchange: str, source: str | None = None) -> list[str]:
+def render_plan(
+    plan: Plan, *, exchange: str, simulated: bool, source: str | None = None
+) -> list[str]:
     """The plan as a trader reads it: per (symbol, mode) each change and its risk."""
     lines = [f"Playbook {plan.playbook}" + (f" ({source})" if source else "")]
-    lines.append(f"Exchange: {exchange}; account {plan.account_id}")
+    if simulated:
+        lines.append("SIMULATED EXCHANGE: runner's built-in simulator, no real money involved.")
+    lines.append(f"Exchange: {exchange}")
     if plan.marks:
         lines.append(
             "Marks: " + ", ".join(f"{s} {price(m)}" for s, m in sorted(plan.marks.items()))
