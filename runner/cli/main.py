@@ -18,13 +18,29 @@ from runner.errors import EXIT_ERROR, RunnerError
 
 # command name -> (module, attribute, one-line help shown by `runner --help`)
 _COMMANDS: dict[str, tuple[str, str, str]] = {
-    "validate": ("runner.cli.validate", "validate", "Check playbooks against the schema and rules."),
-    "sim": ("runner.cli.sim", "sim", "Run or drive the built-in Orderly-compatible exchange simulator."),
+    "validate": (
+        "runner.cli.validate",
+        "validate",
+        "Check playbooks against the schema and rules.",
+    ),
+    "sim": (
+        "runner.cli.sim",
+        "sim",
+        "Run or drive the built-in Orderly-compatible exchange simulator.",
+    ),
     "plan": ("runner.cli.reconcile", "plan", "Show what apply would change, with its risk."),
     "apply": ("runner.cli.reconcile", "apply", "Make the account match a playbook."),
-    "status": ("runner.cli.reconcile", "status", "Show each symbol's condition and margin figures."),
+    "status": (
+        "runner.cli.reconcile",
+        "status",
+        "Show each symbol's condition and margin figures.",
+    ),
     "history": ("runner.cli.reconcile", "history", "List past runs from the journal."),
-    "keys": ("runner.cli.keys", "keys", "Generate an Orderly ed25519 key or show the configured one."),  # noqa: E501
+    "keys": (
+        "runner.cli.keys",
+        "keys",
+        "Generate an Orderly ed25519 key or show the configured one.",
+    ),
 }
 
 
