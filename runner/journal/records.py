@@ -13,8 +13,17 @@ from typing import Any, Final
 
 RUN_MODES: Final = frozenset({"plan", "apply", "scheduled", "simulate"})
 RUN_OUTCOMES: Final = frozenset(
-    {"in_sync", "changes_pending", "applied", "failed", "blocked", "partial", "missed",
-     "declined", "refused"}
+    {
+        "in_sync",
+        "changes_pending",
+        "applied",
+        "failed",
+        "blocked",
+        "partial",
+        "missed",
+        "declined",
+        "refused",
+    }
 )
 # "unknown": the write was sent and its result never came back; like an intent with no
 # outcome at all, it stays unresolved until a later run looks it up on the exchange.
