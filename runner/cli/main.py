@@ -36,11 +36,19 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "Show each symbol's condition and margin figures.",
     ),
     "history": ("runner.cli.reconcile", "history", "List past runs from the journal."),
+    "simulate": ("runner.cli.simulate", "simulate", "Rehearse a playbook along a price path."),
     "keys": (
         "runner.cli.keys",
         "keys",
         "Generate an Orderly ed25519 key or show the configured one.",
     ),
+    "schedule": ("runner.cli.schedule", "schedule", "Run playbooks on their cron schedules."),
+    "halt": (
+        "runner.cli.schedule",
+        "halt",
+        "Emergency stop: make a playbook's next runs behave as halt: true.",
+    ),
+    "resume": ("runner.cli.schedule", "resume", "Undo `runner halt`."),
 }
 
 

@@ -133,7 +133,10 @@ def plan_margin(
         min_free_collateral_headroom=budget.free_collateral_headroom,
     )
     decision = evaluate_margin_rule(iso, risk, margin_rule_from_spec(spec.margin), limits)
-    if decision.blocked:
+    if decision.blocked and decision.demanded == MarginAdjustment.REDUCE:
+        # Holding more margin than the rule wants is safe: say it, but it blocks nothing.
+        notes.append(decision.message or decision.reason)
+    elif decision.blocked:
         blockers.append(
             Blocker(
                 what=f"margin rule ({', '.join(decision.triggered_by) or 'margin'})",
