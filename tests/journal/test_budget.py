@@ -25,7 +25,12 @@ def adjust(
         symbol="PERP_ETH_USDC",
         margin_mode="ISOLATED",
         client_order_id=None,
-        payload={"symbol": "PERP_ETH_USDC", "amount": Decimal(amount), "type": "adjust_margin", "adjustment": kind},
+        payload={
+            "symbol": "PERP_ETH_USDC",
+            "amount": Decimal(amount),
+            "type": "adjust_margin",
+            "adjustment": kind,
+        },
     )
     if status is not None:
         journal.record_outcome(intent, status=status)
