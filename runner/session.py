@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from runner.journal import Journal
+from runner.orderly.ratelimit import RateLimiter, Wait
 from runner.playbook.model import Playbook
 from runner.reconcile.run import Exchange
 from runner.settings import DEFAULT_STATE_DIR, connect, default_state_dir
@@ -40,11 +41,28 @@ class Session:
     journal: Journal
 
 
+def _budget_reporter(progress: Callable[[str], None]) -> Callable[[Wait], None]:
+    def report(wait: Wait) -> None:
+        if wait.seconds >= 0.5:  # only waits a person would notice
+            progress(
+                f"waiting {wait.seconds:.1f} s: Orderly allows {wait.budget.limit} "
+                f"{wait.method} {wait.path} per {wait.budget.window:g} s"
+            )
+
+    return report
+
+
 @asynccontextmanager
-async def open_session(playbook: Playbook, state_dir: Path) -> AsyncIterator[Session]:
-    """Connect to the playbook's network and account and open the journal."""
+async def open_session(
+    playbook: Playbook, state_dir: Path, *, progress: Callable[[str], None] | None = None
+) -> AsyncIterator[Session]:
+    """Connect to the playbook's network and account and open the journal. `progress` hears
+    about every noticeable wait that Orderly's rate budgets impose."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    async with connect(playbook.network, playbook.account, state_dir=state_dir) as connection:
+    limiter = RateLimiter(on_wait=_budget_reporter(progress)) if progress is not None else None
+    async with connect(
+        playbook.network, playbook.account, state_dir=state_dir, rate_limiter=limiter
+    ) as connection:
         Journal.register_secret(connection.credentials.secret)
         exchange = Exchange(
             client=connection.client,

@@ -257,7 +257,7 @@ async def _run(
     expected: Callable[[Plan], str | None] | None = None,
 ) -> tuple[RunResult, str, bool]:
     """One reconcile in a fresh session; with `show_source`, print the plan before applying."""
-    async with open_session(playbook, state_dir) as session:
+    async with open_session(playbook, state_dir, progress=_progress) as session:
         exchange = session.exchange
 
         def show(plan: Plan) -> None:

@@ -132,9 +132,12 @@ def _open_order(order: Order) -> OpenOrder:
     )
 
 
-async def read_rules(client: OrderlyClient, cache: RulesCache) -> dict[str, SymbolRules]:
+async def read_rules(
+    client: OrderlyClient, cache: RulesCache, required: Iterable[str] = ()
+) -> dict[str, SymbolRules]:
+    """Symbol rules, from the cache unless it is stale or lacks a symbol we need."""
     cached = cache.load()
-    if cached is not None:
+    if cached is not None and all(symbol in cached for symbol in required):
         return cached
     rules = {info.symbol: rules_from_info(info) for info in await client.get_symbols()}
     cache.save(rules)
@@ -147,12 +150,13 @@ async def observe(
     account_id: str,
     cache: RulesCache,
     declared_ids: Iterable[str] = (),
+    symbols: Iterable[str] = (),
     fills: FillMemory | None = None,
     margin_added_today: Decimal = Decimal(0),
 ) -> AccountState:
     """Read everything the planner needs, in a constant number of concurrent requests."""
     async with asyncio.TaskGroup() as group:
-        rules_task = group.create_task(read_rules(client, cache))
+        rules_task = group.create_task(read_rules(client, cache, symbols))
         futures_task = group.create_task(client.get_futures())
         leverages_task = group.create_task(client.get_leverages())
         modes_task = group.create_task(client.get_margin_modes())

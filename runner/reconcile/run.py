@@ -125,6 +125,7 @@ class Reconciler:
             account_id=self.exchange.account_id,
             cache=self.rules_cache,
             declared_ids=declared_ids(playbook),
+            symbols=playbook.symbol_names,
             fills=self.journal,
             margin_added_today=self.journal.margin_added_since(
                 self.exchange.account_id, playbook.name, since
