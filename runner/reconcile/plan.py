@@ -48,7 +48,6 @@ class _SlotWork:
 def build_plan(playbook: Playbook, state: AccountState) -> Plan:
     """Compute the actions that make `state` match `playbook`."""
     slots = [_SlotWork(spec) for spec in playbook.symbols]
-    halted = playbook.halt
     budget = MarginBudget.from_guards(
         playbook.guards, state, _playbook_isolated_margin(playbook, state)
     )
@@ -75,7 +74,7 @@ def build_plan(playbook: Playbook, state: AccountState) -> Plan:
             plan_margin(spec, rules, state, budget, work.actions, work.blockers, work.notes)
         work.risk = slot_risk(spec, rules, state, work.actions, budget)
 
-    actions = [a for a in cancels] + [a for w in slots for a in w.actions]
+    actions = [*cancels, *(a for w in slots for a in w.actions)]
     actions.sort(key=lambda a: a.wave)  # stable: keeps playbook order inside a wave
     violations = check_guards(playbook, state, actions)
     conditions = tuple(_condition(w) for w in slots)
@@ -87,7 +86,7 @@ def build_plan(playbook: Playbook, state: AccountState) -> Plan:
         conditions=conditions,
         unmanaged=tuple(_unmanaged(playbook, state.open_orders)),
         guard_violations=tuple(violations),
-        halted=halted,
+        halted=playbook.halt,
         marks={s: state.marks[s] for s in playbook.symbol_names if s in state.marks},
         observed_at_ms=state.observed_at_ms,
     )
