@@ -248,6 +248,38 @@ class OrderCalls:
     ) -> list[Order]:
         """Every order matching the filters, all pages read. `status` is an OrderStatus or a
         bundle (`INCOMPLETE`, `COMPLETED`). An order seen on two pages is kept once."""
+        orders, complete = await self.get_orders_upto(
+            _MAX_PAGES,
+            symbol=symbol,
+            side=side,
+            order_type=order_type,
+            status=status,
+            order_tag=order_tag,
+            start_t=start_t,
+            end_t=end_t,
+            sort_by=sort_by,
+            size=size,
+        )
+        if not complete:
+            raise ProtocolError("GET", "/v1/orders", None, None, f"more than {_MAX_PAGES} pages")
+        return orders
+
+    async def get_orders_upto(
+        self,
+        max_pages: int,
+        *,
+        symbol: str | None = None,
+        side: Side | None = None,
+        order_type: OrderType | None = None,
+        status: str | None = None,
+        order_tag: str | None = None,
+        start_t: int | None = None,
+        end_t: int | None = None,
+        sort_by: str | None = None,
+        size: int = MAX_PAGE_SIZE,
+    ) -> tuple[list[Order], bool]:
+        """Like `get_orders`, reading at most `max_pages` pages; the flag says whether that was
+        every matching order."""
         if not 1 <= size <= MAX_PAGE_SIZE:
             raise UsageError(f"page size must be 1 to {MAX_PAGE_SIZE}, not {size}")
         filters: tuple[tuple[str, Any], ...] = (
@@ -261,7 +293,7 @@ class OrderCalls:
             ("sort_by", sort_by),
         )
         orders: dict[int, Order] = {}
-        for page in range(1, _MAX_PAGES + 1):
+        for page in range(1, max_pages + 1):
             query = (*filters, ("page", page), ("size", size))
             data = await self._data(Call("GET", "/v1/orders", "/v1/orders", query=query))
             rows = data.rows()
@@ -274,8 +306,8 @@ class OrderCalls:
                 per_page = meta.opt_integer("records_per_page") or size
                 total = meta.opt_integer("total")
             if len(rows) < per_page or (total is not None and page * per_page >= total):
-                return list(orders.values())
-        raise ProtocolError("GET", "/v1/orders", None, None, f"more than {_MAX_PAGES} pages")
+                return list(orders.values()), True
+        return list(orders.values()), False
 
     async def get_order(self, order_id: int) -> Order:
         path = f"/v1/order/{int(order_id)}"

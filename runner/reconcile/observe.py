@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from runner.enums import MarginMode, OrderStatus
+from runner.errors import RunnerError
 from runner.orderly.client import OrderlyClient
 from runner.orderly.errors import NotFound
 from runner.orderly.orders import Order
@@ -34,6 +35,8 @@ from runner.reconcile.state import (
 
 RULES_CACHE_TTL_S = 600
 _LOOKUP_CONCURRENCY = 5
+_SINGLE_LOOKUPS = 4  # more ids than this are matched against the completed-order list
+_HISTORY_PAGES = 4  # at 500 orders a page
 
 
 class FillMemory(Protocol):
@@ -155,14 +158,18 @@ async def observe(
     margin_added_today: Decimal = Decimal(0),
 ) -> AccountState:
     """Read everything the planner needs, in a constant number of concurrent requests."""
-    async with asyncio.TaskGroup() as group:
-        rules_task = group.create_task(read_rules(client, cache, symbols))
-        futures_task = group.create_task(client.get_futures())
-        leverages_task = group.create_task(client.get_leverages())
-        modes_task = group.create_task(client.get_margin_modes())
-        orders_task = group.create_task(client.get_orders(status="INCOMPLETE"))
-        positions_task = group.create_task(client.get_positions())
-        holdings_task = group.create_task(client.get_holding())
+    try:
+        async with asyncio.TaskGroup() as group:
+            rules_task = group.create_task(read_rules(client, cache, symbols))
+            futures_task = group.create_task(client.get_futures())
+            leverages_task = group.create_task(client.get_leverages())
+            modes_task = group.create_task(client.get_margin_modes())
+            orders_task = group.create_task(client.get_orders(status="INCOMPLETE"))
+            positions_task = group.create_task(client.get_positions())
+            holdings_task = group.create_task(client.get_holding())
+    except BaseExceptionGroup as group_error:
+        # One failed read cancels the others; the user needs that one read's error.
+        raise _first_error(group_error) from None
     rules, futures, leverages = rules_task.result(), futures_task.result(), leverages_task.result()
     modes, orders, positions = modes_task.result(), orders_task.result(), positions_task.result()
     holdings = holdings_task.result()
@@ -202,6 +209,19 @@ async def observe(
     )
 
 
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error worth showing: a RunnerError (the API call, its code and message) first."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        error = pending.pop()
+        if isinstance(error, BaseExceptionGroup):
+            pending.extend(error.exceptions)
+        else:
+            leaves.append(error)
+    return next((e for e in leaves if isinstance(e, RunnerError)), leaves[0])
+
+
 async def _history(
     client: OrderlyClient,
     account_id: str,
@@ -210,7 +230,11 @@ async def _history(
     fills: FillMemory | None,
 ) -> dict[str, OrderHistory]:
     """The fate of each declared id that is not resting: known fills from the journal, the
-    rest looked up by client_order_id (the exchange keeps the most recent order per id)."""
+    rest read from the exchange (which keeps the most recent order per id).
+
+    A few ids are looked up one by one. Many (a first apply of a large playbook) are matched
+    against the account's completed orders, newest first, a bounded number of pages; only the
+    ids those pages do not settle are then looked up one by one."""
     resting = {o.client_order_id for o in open_orders}
     known = fills.filled_order_ids(account_id) if fills is not None else set()
     history = {
@@ -219,6 +243,18 @@ async def _history(
         if coid in known and coid not in resting
     }
     unknown = [c for c in dict.fromkeys(declared_ids) if c not in resting and c not in known]
+    if len(unknown) > _SINGLE_LOOKUPS:
+        completed, complete = await client.get_orders_upto(
+            _HISTORY_PAGES, status="COMPLETED", sort_by="UPDATED_TIME_DESC"
+        )
+        wanted = set(unknown)
+        for order in completed:  # newest first: the first one seen per id is the latest
+            coid = order.client_order_id
+            if coid in wanted and coid not in history:
+                _remember(history, fills, account_id, order)
+        unknown = [c for c in unknown if c not in history]
+        if complete:
+            return history  # every completed order was read: the rest were never placed
     limit = asyncio.Semaphore(_LOOKUP_CONCURRENCY)
 
     async def look_up(coid: str) -> None:
@@ -227,11 +263,18 @@ async def _history(
                 order = await client.get_order_by_client_id(coid)
             except NotFound:
                 return
-        history[coid] = OrderHistory(coid, order.status, order.total_executed_quantity)
-        if order.status == OrderStatus.FILLED and fills is not None:
-            fills.mark_order_filled(
-                account_id, coid, filled_at_ms=order.updated_time or order.created_time
-            )
+        _remember(history, fills, account_id, order)
 
     await asyncio.gather(*(look_up(c) for c in unknown))
     return history
+
+
+def _remember(
+    history: dict[str, OrderHistory], fills: FillMemory | None, account_id: str, order: Order
+) -> None:
+    coid = order.client_order_id or ""
+    history[coid] = OrderHistory(coid, order.status, order.total_executed_quantity)
+    if order.status == OrderStatus.FILLED and fills is not None:
+        fills.mark_order_filled(
+            account_id, coid, filled_at_ms=order.updated_time or order.created_time
+        )

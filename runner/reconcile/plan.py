@@ -410,12 +410,23 @@ def _place(
             "raise the quantity or the price",
         )
     elif price is not None and mark is not None:
+        # orderly-api.md §4.3: a BUY may not sit more than price_range above the mark (a SELL
+        # below it), nor more than price_scope below it (a SELL above it); both are -1105.
         low, high = mark * (1 - rules.price_scope), mark * (1 + rules.price_scope)
         if (order.side == Side.BUY and price < low) or (order.side == Side.SELL and price > high):
             problem = (
                 f"price {price} is more than {rules.price_scope * 100:.0f}% from the mark "
                 f"{mark}: Orderly rejects it",
                 "move the price closer to the market",
+            )
+        elif (order.side == Side.BUY and price > mark * (1 + rules.price_range)) or (
+            order.side == Side.SELL and price < mark * (1 - rules.price_range)
+        ):
+            where = "above" if order.side == Side.BUY else "below"
+            problem = (
+                f"the market moved through the entry: {order.side} {price} is more than "
+                f"{rules.price_range * 100:g}% {where} the mark {mark}, which Orderly rejects",
+                "wait for the market to come back, or move the price",
             )
     if problem is not None:
         work.blockers.append(Blocker(what=what, reason=problem[0], unblock=problem[1]))

@@ -13,6 +13,7 @@ scheduler share. It owns the order of things that keep money safe:
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
@@ -167,7 +168,9 @@ class Reconciler:
         try:
             if apply:
                 lock = AccountLock(self.journal, self.exchange.account_id, wait_s=lock_wait_s)
-                took_over = lock.acquire()
+                # Waiting must not block the event loop (the scheduler runs other playbooks on
+                # it); a single attempt is one short SQLite transaction.
+                took_over = await lock.acquire_async() if lock_wait_s > 0 else lock.acquire()
                 if took_over:
                     self.progress(took_over)
                 await self._settle_unknown_intents(run_id)
@@ -190,7 +193,7 @@ class Reconciler:
                     result.outcome = "declined"
                 else:
                     assert lock is not None
-                    await self._apply(playbook, plan, state, run_id, lock, result)
+                    await _holding(lock, self._apply(playbook, plan, state, run_id, lock, result))
             self.journal.finish_run(
                 run_id,
                 outcome=result.outcome,
@@ -274,6 +277,17 @@ class Reconciler:
                     {"found": True, "order_id": order.order_id, "status": order.status.value},
                     resolved_by_run=run_id,
                 )
+            elif (
+                intent.action_type == "adjust_margin" and intent.payload.get("adjustment") == "ADD"
+            ):
+                # A margin ADD cannot be looked up: count it as done, so that the daily budget
+                # (max_margin_added_per_day) errs on the safe side.
+                self.journal.resolve_intent(
+                    intent.intent_id,
+                    "done",
+                    {"assumed": True, "why": "an ADD cannot be looked up; counted as spent"},
+                    resolved_by_run=run_id,
+                )
             else:
                 self.journal.resolve_intent(
                     intent.intent_id,
@@ -282,6 +296,29 @@ class Reconciler:
                     resolved_by_run=run_id,
                 )
             self.progress(f"settled intent #{intent.intent_id} left open by an earlier run")
+
+
+async def _holding(lock: AccountLock, work: Awaitable[None]) -> None:
+    """Run `work` while a heartbeat keeps the lock from expiring (a long apply can wait
+    minutes on Orderly's leverage budget). If the lock is lost, the work is stopped: another
+    process may be writing now."""
+
+    async def heartbeat() -> None:
+        while True:
+            await asyncio.sleep(lock.ttl_s / 3)
+            lock.refresh()  # raises LockLost when another process took the lock over
+
+    beat = asyncio.create_task(heartbeat())
+    task = asyncio.ensure_future(work)
+    try:
+        done, _pending = await asyncio.wait({beat, task}, return_when=asyncio.FIRST_COMPLETED)
+        if beat in done:
+            task.cancel()
+            beat.result()  # re-raises LockLost
+        await task
+    finally:
+        beat.cancel()
+        task.cancel()
 
 
 async def _maybe_await(value: bool | Awaitable[bool]) -> bool:

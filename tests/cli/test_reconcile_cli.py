@@ -73,7 +73,7 @@ def test_apply_without_a_terminal_needs_auto_approve(
     code, _, err = run(capsys, "apply", QUICKSTART)
     assert code == 1
     assert "--auto-approve" in err
-    code, out, _ = run(capsys, "plan", QUICKSTART, "--detailed-exitcode")
+    code, _, _ = run(capsys, "plan", QUICKSTART, "--detailed-exitcode")
     assert code == 2  # nothing was written
 
 
@@ -131,3 +131,18 @@ def test_history_and_status_show_the_runs(
     code, out, _ = run(capsys, "status", QUICKSTART)
     assert code == 0
     assert "PERP_ETH_USDC ISOLATED: in_sync" in out
+
+
+def test_runner_halt_makes_apply_cancel_our_entries(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "apply", QUICKSTART, "--auto-approve")[0] == 0
+    assert run(capsys, "halt", QUICKSTART)[0] == 0
+    code, out, _ = run(capsys, "apply", QUICKSTART, "--auto-approve")
+    assert code == 0
+    assert "HALTED" in out
+    assert out.count("- cancel") == 3
+    assert run(capsys, "resume", QUICKSTART)[0] == 0
+    code, out, _ = run(capsys, "plan", QUICKSTART, "--detailed-exitcode")
+    assert code == 2
+    assert out.count("+ place") == 3

@@ -197,3 +197,32 @@ async def test_halt_cancels_our_entries_and_places_none(harness: Harness) -> Non
     assert result.outcome == "applied"
     assert await open_orders(harness) == []
     assert (await harness.reconciler().run(halted, apply=False)).outcome == "in_sync"
+
+
+async def test_many_missing_entries_are_settled_from_the_completed_order_list(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """More than a handful of missing ids: one listing of completed orders, not N lookups."""
+    entries = "\n".join(
+        f"      - {{key: e{i}, side: BUY, type: LIMIT, price: {2900 - 10 * i}, quantity: 0.01}}"
+        for i in range(8)
+    )
+    path = tmp_path / "ladder.yaml"
+    path.write_text(
+        "version: 1\nname: ladder\nsymbols:\n  PERP_ETH_USDC:\n    margin_mode: CROSS\n"
+        f"    leverage: 5\n    orders:\n{entries}\n"
+    )
+    playbook = load_playbook(path)
+    assert (await harness.reconciler().run(playbook, apply=True)).outcome == "applied"
+    await harness.admin.set_price("PERP_ETH_USDC", Decimal(2875))  # fills e0, e1, e2
+    spec = playbook.symbols[0]
+    cancelled = [client_order_id("ladder", spec.symbol, spec.margin_mode, o) for o in spec.orders]
+    async with harness.client() as client:
+        await client.cancel_orders_by_client_id(cancelled[3:7])
+    reconciler = harness.reconciler()
+    before = reconciler.exchange.client.request_count
+    result = await reconciler.run(playbook, apply=False)
+    lookups = reconciler.exchange.client.request_count - before
+    placed = {a.key for a in result.plan.actions if a.type == ActionType.PLACE_ORDER}
+    assert placed == {"e3", "e4", "e5", "e6"}  # cancelled ones come back, filled ones do not
+    assert lookups <= 8  # six reads + one completed-order listing (+ cached rules)
