@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(EXIT_ERROR)
     except RunnerError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {str(exc) or type(exc).__name__}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

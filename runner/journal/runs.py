@@ -85,6 +85,27 @@ class RunsMixin(JournalBase):
                 state = "is already finished" if exists.fetchone() else "does not exist"
                 raise JournalError(f"cannot finish run {run_id}: it {state}")
 
+    def close_abandoned_runs(self, account_id: str, *, current_run_id: int) -> list[int]:
+        """Mark the account's writing runs that never finished as failed.
+
+        Call it while holding the account's lock: no other apply or scheduled run can be
+        alive then, so an unfinished one was killed or crashed. Plans take no lock and are
+        left alone. Returns the run ids closed."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT run_id, pid, host FROM runs WHERE account_id = ? AND run_id != ? "
+                "AND finished_at IS NULL AND mode IN ('apply', 'scheduled', 'simulate')",
+                (account_id, current_run_id),
+            ).fetchall()
+        for run_id, pid, host in rows:
+            self.finish_run(
+                run_id,
+                outcome="failed",
+                summary={},
+                error=f"abandoned: the process (pid {pid} on {host}) stopped before finishing",
+            )
+        return [row[0] for row in rows]
+
     def runs(
         self, limit: int = 50, playbook: str | None = None, account_id: str | None = None
     ) -> list[RunRecord]:

@@ -173,6 +173,10 @@ class Reconciler:
                 took_over = await lock.acquire_async() if lock_wait_s > 0 else lock.acquire()
                 if took_over:
                     self.progress(took_over)
+                for abandoned in self.journal.close_abandoned_runs(
+                    self.exchange.account_id, current_run_id=run_id
+                ):
+                    self.progress(f"run #{abandoned} never finished: marked as failed")
                 await self._settle_unknown_intents(run_id)
             plan, state = await self.plan(playbook)
             if on_plan is not None:

@@ -226,3 +226,21 @@ async def test_many_missing_entries_are_settled_from_the_completed_order_list(
     placed = {a.key for a in result.plan.actions if a.type == ActionType.PLACE_ORDER}
     assert placed == {"e3", "e4", "e5", "e6"}  # cancelled ones come back, filled ones do not
     assert lookups <= 8  # six reads + one completed-order listing (+ cached rules)
+
+
+async def test_a_run_killed_mid_apply_is_closed_by_the_next_apply(harness: Harness) -> None:
+    playbook = load_playbook(PLAYBOOKS[[p.name for p in PLAYBOOKS].index("quickstart.yaml")])
+    killed = harness.journal.start_run(
+        playbook=playbook.name,
+        playbook_path=playbook.source,
+        account_id=harness.account_id,
+        network="sim",
+        mode="apply",
+        git_commit=None,
+        git_dirty=None,
+    )
+    assert (await harness.reconciler().run(playbook, apply=True)).outcome == "applied"
+    record = harness.journal.run(killed)
+    assert record is not None
+    assert record.outcome == "failed"
+    assert record.error is not None and "abandoned" in record.error
