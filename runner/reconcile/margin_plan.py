@@ -8,6 +8,7 @@ no I/O, no clock.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -259,29 +260,25 @@ def slot_risk(
     if isolated and position is not None:
         iso = isolated_position(position, spec.leverage)
         after = project_margin(iso, risk, margin + adjust)
-        iso_after = IsolatedPosition(
-            symbol=iso.symbol,
-            qty=iso.qty,
-            cost_position=iso.cost_position,
-            margin=after.margin,
-            mark=iso.mark,
-            est_liq_price=after.liq_price,
-            leverage=iso.leverage,
-            unsettled_pnl=iso.unsettled_pnl,
+        stress_rows = _stress_rows(
+            spec,
+            dataclasses.replace(iso, margin=after.margin, est_liq_price=after.liq_price),
+            risk,
+            budget,
         )
-        rows = []
-        for move in STRESS_MOVES:
-            without = stress(iso_after, risk, move)
-            with_rule = None
-            if spec.margin is not None and spec.margin.liq_distance is not None:
-                # The rule acting before the move: it may add up to what is available now.
-                room = budget.available
-                if spec.margin.max_margin is not None:
-                    room = min(room, max(Decimal(0), spec.margin.max_margin - margin - adjust))
-                boosted = project_margin(iso_after, risk, margin + adjust + room)
-                with_rule = boosted.distance_pct is None or boosted.distance_pct > move
-            rows.append(StressRow(move, without, with_rule))
-        stress_rows = tuple(rows)
+    elif isolated and p_qty != 0:
+        # No position yet: stress the one the entries would build, at today's mark.
+        projected = IsolatedPosition(
+            symbol=spec.symbol,
+            qty=p_qty,
+            cost_position=p_cost,
+            margin=p_margin,
+            mark=mark,
+            est_liq_price=None,
+            leverage=spec.leverage,
+            unsettled_pnl=p_qty * mark - p_cost,
+        )
+        stress_rows = _stress_rows(spec, projected, risk, budget)
     return SlotRisk(
         mark=now.mark,
         position_qty=now.position_qty,
@@ -298,3 +295,23 @@ def slot_risk(
         else None,
         stress=stress_rows,
     )
+
+
+def _stress_rows(
+    spec: SymbolSpec, position: IsolatedPosition, risk: SymbolRisk, budget: MarginBudget
+) -> tuple[StressRow, ...]:
+    """Survives a 5/10/20% adverse move? Without the rule, and with it adding, before the
+    move, what it may (collateral, budget, caps)."""
+    room: Decimal | None = None
+    if spec.margin is not None and spec.margin.liq_distance is not None:
+        room = budget.available
+        if spec.margin.max_margin is not None:
+            room = min(room, max(Decimal(0), spec.margin.max_margin - position.margin))
+    rows = []
+    for move in STRESS_MOVES:
+        with_rule = None
+        if room is not None:
+            boosted = project_margin(position, risk, position.margin + room)
+            with_rule = boosted.distance_pct is None or boosted.distance_pct > move
+        rows.append(StressRow(move, stress(position, risk, move), with_rule))
+    return tuple(rows)

@@ -237,3 +237,29 @@ def test_daily_budget_spent_is_a_loud_blocker_not_silence() -> None:
     plan = build_plan(playbook(spec, guards=Guards(max_margin_added_per_day=D("500"))), st)
     assert not plan.actions_of(ActionType.ADJUST_MARGIN)
     assert plan.conditions[0].status == SlotStatus.BLOCKED
+
+
+def test_stress_rows_show_what_the_rule_saves() -> None:
+    spec = eth_isolated(entry("a", "2700"), leverage=10)
+    # a 10x long: liq about 9.5% under the mark
+    position = PositionState(ETH, ISO, D("1"), D("3000"), D("3000"), D("3000"), margin=D("300"))
+    st = state(
+        orders=(resting("test", spec),),
+        leverages={spec.slot: 10},
+        positions=(position,),
+        default_modes={ETH: ISO},
+    )
+    risk = build_plan(playbook(spec), st).conditions[0].risk
+    assert risk is not None
+    rows = {int(r.move_pct): r for r in risk.stress}
+    assert rows[20].survives_without_rule is False
+    assert rows[20].survives_with_rule is True  # 10,000 USDC free: the rule can add enough
+
+
+def test_an_isolated_slot_without_a_position_is_stressed_as_if_its_entries_filled() -> None:
+    spec = eth_isolated(entry("a", "2900", qty="1"), leverage=20, rule=False)
+    risk = build_plan(playbook(spec), state()).conditions[0].risk
+    assert risk is not None
+    assert risk.projected_qty == 1
+    assert [r.survives_without_rule for r in risk.stress] == [True, False, False]
+    assert all(r.survives_with_rule is None for r in risk.stress)  # no rule declared
