@@ -28,15 +28,6 @@ class FactsMixin(JournalBase):
                 (account_id, client_order_id, int(filled_at_ms), db.iso_utc(self.now_ms())),
             )
 
-    def forget_filled_order(self, account_id: str, client_order_id: str) -> bool:
-        """Forget a fill (an entry declared `repeat` may be placed again); True if known."""
-        with self._write() as conn:
-            cursor = conn.execute(
-                "DELETE FROM filled_orders WHERE account_id = ? AND client_order_id = ?",
-                (account_id, client_order_id),
-            )
-            return cursor.rowcount > 0
-
     def filled_order_ids(self, account_id: str) -> set[str]:
         with self._read() as conn:
             rows = conn.execute(

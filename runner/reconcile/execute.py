@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -291,17 +290,3 @@ def batch_leverage_is_exact(
         if wanted & busy:
             return False
     return True
-
-
-def sum_added(outcomes: Sequence[ActionOutcome]) -> Decimal:
-    return sum(
-        (
-            o.action.amount or Decimal(0)
-            for o in outcomes
-            if o.action.type == ActionType.ADJUST_MARGIN
-            and o.action.adjustment is not None
-            and o.action.adjustment.value == "ADD"
-            and o.status in (Outcome.DONE, Outcome.UNKNOWN)
-        ),
-        Decimal(0),
-    )

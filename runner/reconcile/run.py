@@ -18,7 +18,6 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +196,7 @@ class Reconciler:
                     result.outcome = "declined"
                 else:
                     assert lock is not None
-                    await _holding(lock, self._apply(playbook, plan, state, run_id, lock, result))
+                    await _holding(lock, self._apply(playbook, plan, state, run_id, result))
             self.journal.finish_run(
                 run_id,
                 outcome=result.outcome,
@@ -220,7 +219,6 @@ class Reconciler:
         plan: Plan,
         state: AccountState,
         run_id: int,
-        lock: AccountLock,
         result: RunResult,
     ) -> None:
         executor = Executor(self.exchange.client, self.journal, run_id, progress=self.progress)
@@ -231,7 +229,6 @@ class Reconciler:
             self.progress(f"round {result.rounds}: {len(current.actions)} action(s)")
             outcomes = await executor.execute(current, current_state)
             result.outcomes.extend(outcomes)
-            lock.refresh()
             current, current_state = await self.plan(playbook)
             failed_now = {o.action.identity() for o in outcomes if o.status != Outcome.DONE}
             if (
@@ -329,14 +326,3 @@ async def _maybe_await(value: bool | Awaitable[bool]) -> bool:
     if inspect.isawaitable(value):
         return bool(await value)
     return bool(value)
-
-
-def margin_used(result: RunResult) -> Decimal:
-    return sum(
-        (
-            o.action.amount or Decimal(0)
-            for o in result.outcomes
-            if o.status == Outcome.DONE and o.action.adjustment is not None
-        ),
-        Decimal(0),
-    )

@@ -170,7 +170,7 @@ def test_an_intent_left_by_a_crashed_process_is_unresolved_on_the_next_run(
         assert (run.finished_at, run.outcome) == (None, None)
 
 
-def test_fills_are_remembered_per_account_until_forgotten(journal: Journal) -> None:
+def test_fills_are_remembered_per_account(journal: Journal) -> None:
     journal.mark_order_filled("acct-1", "eth-swing-dip1-ab12", filled_at_ms=1_000)
     journal.mark_order_filled("acct-1", "eth-swing-dip1-ab12", filled_at_ms=2_000)
     journal.mark_order_filled("acct-1", "eth-swing-dip2-cd34", filled_at_ms=1_500)
@@ -178,6 +178,3 @@ def test_fills_are_remembered_per_account_until_forgotten(journal: Journal) -> N
 
     assert journal.filled_order_ids("acct-1") == {"eth-swing-dip1-ab12", "eth-swing-dip2-cd34"}
     assert journal.filled_order_ids("acct-3") == set()
-    assert journal.forget_filled_order("acct-1", "eth-swing-dip2-cd34")
-    assert not journal.forget_filled_order("acct-1", "eth-swing-dip2-cd34")
-    assert journal.filled_order_ids("acct-1") == {"eth-swing-dip1-ab12"}
