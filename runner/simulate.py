@@ -32,6 +32,7 @@ from runner.orderly.signing import Signer
 from runner.playbook.errors import PlaybookError, Problem
 from runner.playbook.load import read_document
 from runner.playbook.model import Playbook
+from runner.playbook.rules import as_decimal
 from runner.reconcile.actions import ActionType
 from runner.reconcile.execute import Outcome
 from runner.reconcile.run import Exchange, Reconciler
@@ -51,19 +52,6 @@ class Scenario:
     @property
     def steps(self) -> int:
         return len(next(iter(self.prices.values())))
-
-
-def _number(value: Any) -> Decimal | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | Decimal):
-        return Decimal(value)
-    if isinstance(value, str):
-        try:
-            return Decimal(value)
-        except ArithmeticError:
-            return None
-    return None
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -100,7 +88,7 @@ def load_scenario(path: Path) -> Scenario:
                 continue
             values = []
             for index, mark in enumerate(marks):
-                number = _number(mark)
+                number = as_decimal(mark)
                 if number is None or number <= 0:
                     problems.append(
                         document.problem(
@@ -121,7 +109,7 @@ def load_scenario(path: Path) -> Scenario:
             )
     balance = DEFAULT_BALANCE
     if "balance" in data:
-        number = _number(data["balance"])
+        number = as_decimal(data["balance"])
         if number is None or number <= 0:
             problems.append(document.problem(("balance",), "balance must be a positive number"))
         else:
