@@ -22,7 +22,9 @@ from runner.orderly.signing import (
 
 # A copy of shared/vectors/signing_vectors.json, captured from the official connector and ccxt.
 VECTORS: dict[str, Any] = json.loads(
-    (Path(__file__).parent / "signing_vectors.json").read_text(encoding="utf-8")
+    (Path(__file__).resolve().parents[1] / "vectors" / "signing_vectors.json").read_text(
+        encoding="utf-8"
+    )
 )
 INPUTS = VECTORS["inputs"]
 

@@ -16,14 +16,13 @@ import pytest
 from runner.sim.app import create_app
 from runner.sim.transport import InProcessTransport
 
-VECTORS_PATH = Path("/work/shared/vectors/signing_vectors.json")
-LOCAL_COPY = Path(__file__).with_name("signing_vectors.json")
+# A copy of shared/vectors/signing_vectors.json, captured from the official connector and ccxt.
+VECTORS_PATH = Path(__file__).resolve().parents[1] / "vectors" / "signing_vectors.json"
 TOKEN = "vector-admin"
 
 
 def _load() -> dict[str, Any]:
-    path = LOCAL_COPY if LOCAL_COPY.exists() else VECTORS_PATH
-    loaded: dict[str, Any] = json.loads(path.read_text())
+    loaded: dict[str, Any] = json.loads(VECTORS_PATH.read_text())
     return loaded
 
 
