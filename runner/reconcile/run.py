@@ -74,8 +74,7 @@ class RunResult:
             "applied": EXIT_OK,
             "changes_pending": EXIT_CHANGES_PENDING,
             "blocked": EXIT_BLOCKED,
-            "declined": EXIT_OK,
-        }.get(self.outcome, EXIT_ERROR)
+        }.get(self.outcome, EXIT_ERROR)  # declined, refused, partial, failed: not applied
 
     def summary(self) -> dict[str, Any]:
         counts: dict[str, dict[str, int]] = {}
