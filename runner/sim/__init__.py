@@ -47,6 +47,10 @@ Choices made where orderly-api.md says UNCONFIRMED (or leaves the detail open):
   Isolated margin is notional/leverage taken from holding at fill, released pro rata on
   reduce; isolated_order_frozen = opening qty x price x (1/leverage + 0.0006), released on
   fill or cancel. Funding is not simulated (sum_unitary_funding stays 0). pending_short is 0.
+- Served for third-party clients (ccxt, the official connector): funding_rate(s) answer rate 0
+  with the last funding one period before next_funding_time; funding_fee/history is always an
+  empty page; GET /v1/orderbook/{symbol} is one level a side at mark ± 5 bps (the price an
+  immediate fill gets) for base_max. position_history, kline and market_trades are not served.
 - Liquidation (checked whenever marks change): an isolated position whose margin + unsettled
   PnL <= MM is closed at the mark, its isolated orders cancelled, std_liquidation_fee x
   notional taken from its remaining equity, the rest returned to holding. Cross: when the

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from runner.sim import errors as e
-from runner.sim import routes_admin, routes_private, routes_public
+from runner.sim import routes_admin, routes_market, routes_private, routes_public
 from runner.sim.engine import Engine
 from runner.sim.errors import SimError
 from runner.sim.faults import FaultConfig, Faults
@@ -66,7 +66,12 @@ def create_app(
         return error_response(SimError(code, message, status), engine.now())
 
     app = Starlette(
-        routes=[*routes_public.ROUTES, *routes_private.ROUTES, *routes_admin.ROUTES],
+        routes=[
+            *routes_public.ROUTES,
+            *routes_market.ROUTES,
+            *routes_private.ROUTES,
+            *routes_admin.ROUTES,
+        ],
         exception_handlers={404: http_error, 405: http_error},
     )
     app.state.ctx = ctx

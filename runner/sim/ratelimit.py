@@ -36,6 +36,9 @@ AGGREGATE = Rule("aggregate", 1, 60_000)
 CLIENT_INFO = Rule("client-info", 10, 60_000)
 PUBLIC = Rule("public", 10, 1000, per_ip=True)
 SYSTEM_INFO = Rule("system-info", 1, 1000, per_ip=True)
+FUNDING_RATE = Rule("funding-rate", 30, 1000, per_ip=True)
+FUNDING_HISTORY = Rule("funding-history", 20, 60_000)
+ORDERBOOK = Rule("orderbook", 10, 1000)
 
 
 class RateLimiter:

@@ -191,7 +191,7 @@ def batch_cancel_by_client_id(engine: Engine, call: Call) -> dict[str, Any]:
     return {"status": "CANCEL_ALL_SENT"}
 
 
-def _page(params: dict[str, Any], default_size: int) -> tuple[int, int]:
+def page_params(params: dict[str, Any], default_size: int) -> tuple[int, int]:
     page = parse_int(params.get("page") or 1, "page")
     size = parse_int(params.get("size") or default_size, "size")
     if page < 1:
@@ -201,14 +201,14 @@ def _page(params: dict[str, Any], default_size: int) -> tuple[int, int]:
     return page, size
 
 
-def _paginate(rows: list[Any], page: int, size: int) -> tuple[list[Any], dict[str, int]]:
+def paginate(rows: list[Any], page: int, size: int) -> tuple[list[Any], dict[str, int]]:
     meta = {"total": len(rows), "records_per_page": size, "current_page": page}
     return rows[(page - 1) * size : page * size], meta
 
 
 def list_orders(engine: Engine, call: Call) -> dict[str, Any]:
     p = call.params
-    page, size = _page(p, 25)
+    page, size = page_params(p, 25)
     selected: list[Order] = list(engine.state.orders_by_account.get(call.account.account_id, []))
     if p.get("symbol"):
         selected = [o for o in selected if o.symbol == p["symbol"]]
@@ -237,7 +237,7 @@ def list_orders(engine: Engine, call: Call) -> dict[str, Any]:
         key=lambda o: (o.updated_time if by_updated else o.created_time, o.order_id),
         reverse=sort_by.endswith("DESC"),
     )
-    chunk, meta = _paginate(selected, page, size)
+    chunk, meta = paginate(selected, page, size)
     user_id = call.account.user_id
     return {"meta": meta, "rows": [views.order_row(o, user_id) for o in chunk]}
 
@@ -284,7 +284,7 @@ def _trade_row(trade: Any) -> dict[str, Any]:
 
 def list_trades(engine: Engine, call: Call) -> dict[str, Any]:
     p = call.params
-    page, size = _page(p, 25)
+    page, size = page_params(p, 25)
     trades = list(reversed(engine.state.trades.get(call.account.account_id, [])))
     if p.get("symbol"):
         trades = [t for t in trades if t.symbol == p["symbol"]]
@@ -294,7 +294,7 @@ def list_trades(engine: Engine, call: Call) -> dict[str, Any]:
     if p.get("end_t"):
         end = parse_int(p["end_t"], "end_t")
         trades = [t for t in trades if t.executed_timestamp <= end]
-    chunk, meta = _paginate(trades[:500], page, size)
+    chunk, meta = paginate(trades[:500], page, size)
     return {"meta": meta, "rows": [_trade_row(t) for t in chunk]}
 
 
