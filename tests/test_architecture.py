@@ -20,6 +20,7 @@ PURE_MODULES = [
     "runner/reconcile/margin_plan.py",
     "runner/reconcile/state.py",
     "runner/reconcile/actions.py",
+    "runner/reconcile/guards.py",
 ]
 IMPURE = {"httpx", "sqlite3", "time", "random", "socket", "os", "subprocess", "asyncio"}
 
