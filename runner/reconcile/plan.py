@@ -231,7 +231,7 @@ def _plan_leverage(
     desired = spec.leverage
     if current == desired:
         return False
-    what = f"leverage {current if current is not None else 'unset'} -> {desired}x"
+    what = f"leverage {f'{current}x' if current is not None else 'unset'} -> {desired}x"
     if desired > rules.max_leverage:
         work.blockers.append(
             Blocker(
