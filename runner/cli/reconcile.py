@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from runner.errors import EXIT_ERROR, RunnerError
-from runner.playbook.build import load_playbook as _load_playbook
+from runner.playbook.build import load_playbook
 from runner.playbook.model import Playbook
 from runner.reconcile.actions import PLAN_FORMAT_VERSION, Plan
 from runner.reconcile.render import plan_json, render_plan, summary_line
@@ -26,13 +26,6 @@ from runner.reconcile.run import Reconciler, RunResult
 from runner.session import open_session, state_dir_option
 
 MARK_BAND_PCT = Decimal(1)  # a saved plan is refused when a mark moved more than this
-
-
-def load_playbook(path: Path, state_dir: Path) -> Playbook:
-    """The playbook as the next run must treat it: `runner halt` makes it `halt: true`."""
-    from runner.scheduler import apply_halt_marker
-
-    return apply_halt_marker(_load_playbook(path), state_dir)
 
 
 def _echo_lines(lines: list[str]) -> None:
@@ -85,7 +78,7 @@ def plan(
       runner plan playbooks/quickstart.yaml
       runner plan playbooks/eth-isolated.yaml --json -o plan.json
     """
-    playbook = load_playbook(playbook_path, state_dir)
+    playbook = load_playbook(playbook_path)
     outcome, exchange, simulated = asyncio.run(
         _run(playbook, state_dir, apply=False, show_source=None if as_json else str(playbook_path))
     )
@@ -124,10 +117,10 @@ def apply(target: Path, auto_approve: bool, as_json: bool, state_dir: Path) -> i
     expected: Callable[[Plan], str | None] | None = None
     if target.suffix == ".json":
         saved = _read_saved_plan(target)
-        playbook = load_playbook(Path(saved["playbook_path"]), state_dir)
+        playbook = load_playbook(Path(saved["playbook_path"]))
         expected = _saved_plan_check(saved)
     else:
-        playbook = load_playbook(target, state_dir)
+        playbook = load_playbook(target)
     interactive = sys.stdin.isatty() and not as_json
     if not auto_approve and not interactive:
         raise RunnerError(
@@ -295,7 +288,7 @@ async def _run(
 @state_dir_option
 def status(playbook_path: Path, as_json: bool, state_dir: Path) -> int:
     """Show each symbol's condition (in sync, drift, blocked) and the exchange's margin figures."""
-    playbook = load_playbook(playbook_path, state_dir)
+    playbook = load_playbook(playbook_path)
     result, exchange, simulated = asyncio.run(_run(playbook, state_dir, apply=False))
     plan_ = result.plan
     state = result.state

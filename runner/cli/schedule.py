@@ -129,7 +129,7 @@ def halt(target: str | None, reason: str, list_only: bool, state_dir: Path) -> i
       runner halt eth-isolated --reason "CPI print"
       runner halt --list
     """
-    from runner.scheduler.halt import halt_playbook, halted_playbooks
+    from runner.halt import halt_playbook, halted_playbooks
 
     if list_only:
         markers = halted_playbooks(state_dir)
@@ -160,7 +160,7 @@ def resume(target: str, state_dir: Path) -> int:
     Example:
       runner resume eth-isolated
     """
-    from runner.scheduler.halt import resume_playbook
+    from runner.halt import resume_playbook
 
     name = _playbook_name(target)
     marker = resume_playbook(state_dir, name)

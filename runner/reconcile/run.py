@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import EXIT_BLOCKED, EXIT_CHANGES_PENDING, EXIT_ERROR, EXIT_OK
+from runner.halt import apply_halt_marker
 from runner.journal import AccountLock, Journal
 from runner.journal.git import git_info
 from runner.orderly.client import OrderlyClient
@@ -112,6 +113,7 @@ class Reconciler:
     ) -> None:
         self.exchange = exchange
         self.journal = journal
+        self.state_dir = state_dir
         self.progress = progress or (lambda _message: None)
         self.max_rounds = max_rounds
         host = exchange.base_url.split("://", 1)[-1].replace("/", "_").replace(":", "_")
@@ -159,7 +161,9 @@ class Reconciler:
         lock_wait_s: float = 0.0,
     ) -> RunResult:
         """Plan, and on `apply` carry the plan out. `expected` may refuse a fresh plan (for a
-        saved plan whose account or marks moved); it returns the reason or None."""
+        saved plan whose account or marks moved); it returns the reason or None. A halt marker
+        (`runner halt`) in the state directory makes the playbook `halt: true` for this run."""
+        playbook = apply_halt_marker(playbook, self.state_dir)
         mode = mode or ("apply" if apply else "plan")
         run_id = self._start(playbook, mode)
         lock = None

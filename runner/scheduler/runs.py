@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import EXIT_ERROR, RunnerError
+from runner.halt import apply_halt_marker
 from runner.journal import Journal
 from runner.journal.git import git_info
 from runner.playbook.model import Playbook
-from runner.scheduler.halt import apply_halt_marker
 from runner.scheduler.logs import log_event
 
 OK_OUTCOMES = frozenset({"in_sync", "applied"})

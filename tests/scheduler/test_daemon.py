@@ -23,8 +23,8 @@ from click.testing import CliRunner
 
 from runner.cli.main import cli
 from runner.errors import RunnerError
+from runner.halt import halt_playbook, resume_playbook
 from runner.journal import Journal
-from runner.scheduler import halt_playbook, resume_playbook
 from runner.scheduler.daemon import PlaybookScheduler
 from runner.scheduler.jobs import ScheduleOptions
 

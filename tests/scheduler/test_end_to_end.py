@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 
+from runner.halt import halt_playbook
 from runner.journal import Journal
-from runner.scheduler import halt_playbook
 from runner.scheduler.daemon import PlaybookScheduler
 from runner.scheduler.jobs import ScheduleOptions
 from runner.scheduler.once import run_once

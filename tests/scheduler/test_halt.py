@@ -9,8 +9,7 @@ from click.testing import CliRunner
 
 from runner.cli.main import cli
 from runner.errors import RunnerError
-from runner.playbook.build import load_playbook
-from runner.scheduler import (
+from runner.halt import (
     apply_halt_marker,
     halt_marker_path,
     halt_playbook,
@@ -18,6 +17,7 @@ from runner.scheduler import (
     read_halt_marker,
     resume_playbook,
 )
+from runner.playbook.build import load_playbook
 
 from .helpers import write_playbook
 
