@@ -14,7 +14,7 @@ the order's spec for this reason).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TypedDict, Unpack
 
 from runner.enums import OrderStatus, OrderType, Side
 from runner.orderly.errors import (
@@ -39,6 +39,21 @@ from runner.orderly.wire import Fields, path_segment
 
 MAX_BATCH = 10
 MAX_PAGE_SIZE = 500
+
+
+class OrderFilters(TypedDict, total=False):
+    """The filters of GET /v1/orders (orderly-api.md §4.2), in the order they are sent."""
+
+    symbol: str
+    side: Side
+    order_type: OrderType
+    status: str
+    order_tag: str
+    start_t: int
+    end_t: int
+    sort_by: str
+    size: int
+
 _MAX_PAGES = 10_000
 # Values Orderly puts in error_message of a batch row that was placed (§4.2 example: "none").
 _NO_ERROR = frozenset({"", "none", "null"})
@@ -233,68 +248,29 @@ class OrderCalls:
 
     # -- read ---------------------------------------------------------------------------
 
-    async def get_orders(
-        self,
-        *,
-        symbol: str | None = None,
-        side: Side | None = None,
-        order_type: OrderType | None = None,
-        status: str | None = None,
-        order_tag: str | None = None,
-        start_t: int | None = None,
-        end_t: int | None = None,
-        sort_by: str | None = None,
-        size: int = MAX_PAGE_SIZE,
-    ) -> list[Order]:
+    async def get_orders(self, **filters: Unpack[OrderFilters]) -> list[Order]:
         """Every order matching the filters, all pages read. `status` is an OrderStatus or a
         bundle (`INCOMPLETE`, `COMPLETED`). An order seen on two pages is kept once."""
-        orders, complete = await self.get_orders_upto(
-            _MAX_PAGES,
-            symbol=symbol,
-            side=side,
-            order_type=order_type,
-            status=status,
-            order_tag=order_tag,
-            start_t=start_t,
-            end_t=end_t,
-            sort_by=sort_by,
-            size=size,
-        )
+        orders, complete = await self.get_orders_upto(_MAX_PAGES, **filters)
         if not complete:
             raise ProtocolError("GET", "/v1/orders", None, None, f"more than {_MAX_PAGES} pages")
         return orders
 
     async def get_orders_upto(
-        self,
-        max_pages: int,
-        *,
-        symbol: str | None = None,
-        side: Side | None = None,
-        order_type: OrderType | None = None,
-        status: str | None = None,
-        order_tag: str | None = None,
-        start_t: int | None = None,
-        end_t: int | None = None,
-        sort_by: str | None = None,
-        size: int = MAX_PAGE_SIZE,
+        self, max_pages: int, **filters: Unpack[OrderFilters]
     ) -> tuple[list[Order], bool]:
         """Like `get_orders`, reading at most `max_pages` pages; the flag says whether that was
         every matching order."""
+        size = filters.get("size", MAX_PAGE_SIZE)
         if not 1 <= size <= MAX_PAGE_SIZE:
             raise UsageError(f"page size must be 1 to {MAX_PAGE_SIZE}, not {size}")
-        filters: tuple[tuple[str, Any], ...] = (
-            ("symbol", symbol),
-            ("side", side),
-            ("order_type", order_type),
-            ("status", status),
-            ("order_tag", order_tag),
-            ("start_t", start_t),
-            ("end_t", end_t),
-            ("sort_by", sort_by),
+        # the query in a fixed order, so the bytes signed are the bytes sent
+        query_filters = tuple(
+            (name, filters.get(name)) for name in OrderFilters.__annotations__ if name != "size"
         )
         orders: dict[int, Order] = {}
         for page in range(1, max_pages + 1):
-            query = (*filters, ("page", page), ("size", size))
+            query = (*query_filters, ("page", page), ("size", size))
             data = await self._data(Call("GET", "/v1/orders", "/v1/orders", query=query))
             rows = data.rows()
             for row in rows:

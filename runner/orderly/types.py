@@ -327,30 +327,15 @@ class Holding:
 
 @dataclass(frozen=True, slots=True)
 class AggregateHolding:
-    """One (account, token) balance of a main account or its sub-accounts."""
+    """One (account, token) balance of a main account or its sub-accounts: a holding row
+    plus the account it belongs to."""
 
     account_id: str
-    token: str
-    holding: Decimal
-    frozen: Decimal
-    pending_short: Decimal
-    isolated_margin: Decimal
-    isolated_order_frozen: Decimal
-    updated_time: int | None
+    balance: Holding
 
     @classmethod
     def from_json(cls, f: Fields) -> AggregateHolding:
-        one = Holding.from_json(f)
-        return cls(
-            account_id=f.text("account_id"),
-            token=one.token,
-            holding=one.holding,
-            frozen=one.frozen,
-            pending_short=one.pending_short,
-            isolated_margin=one.isolated_margin,
-            isolated_order_frozen=one.isolated_order_frozen,
-            updated_time=one.updated_time,
-        )
+        return cls(account_id=f.text("account_id"), balance=Holding.from_json(f))
 
 
 @dataclass(frozen=True, slots=True)

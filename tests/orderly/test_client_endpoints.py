@@ -171,7 +171,7 @@ async def test_positions_isolated_margin_and_balances(client: OrderlyClient) -> 
     assert holding.token == "USDC" and holding.isolated_margin == added.margin - 50
     assert len(await client.get_holding(all=True)) >= 1
     (aggregate,) = await client.get_aggregate_holding()
-    assert aggregate.account_id == client.account_id and aggregate.holding == holding.holding
+    assert aggregate.account_id == client.account_id and aggregate.balance == holding
     info = await client.get_client_info()
     assert info.account_id == client.account_id and isinstance(info.imr_factor[ETH], Decimal)
     account_info = await client.get_account_info()
