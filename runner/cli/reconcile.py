@@ -21,7 +21,7 @@ from runner.errors import EXIT_ERROR, RunnerError
 from runner.playbook.build import load_playbook
 from runner.playbook.model import Playbook
 from runner.reconcile.actions import PLAN_FORMAT_VERSION, Plan
-from runner.reconcile.render import plan_json, render_plan, summary_line
+from runner.reconcile.render import plan_document, render_plan, summary_line
 from runner.reconcile.run import Reconciler, RunResult
 from runner.session import open_session, state_dir_option
 
@@ -38,7 +38,8 @@ def _progress(message: str) -> None:
 
 
 def _plan_document(plan: Plan, playbook: Playbook, simulated: bool, exchange: str) -> str:
-    document = json.loads(plan_json(plan, simulated=simulated, exchange=exchange))
+    """The `--json` plan, with the playbook's path and hash so `runner apply` can reuse it."""
+    document = plan_document(plan, simulated=simulated, exchange=exchange)
     source = Path(playbook.source)
     document["playbook_path"] = str(source)
     document["playbook_sha256"] = hashlib.sha256(source.read_bytes()).hexdigest()
@@ -82,10 +83,11 @@ def plan(
     outcome, exchange, simulated = asyncio.run(
         _run(playbook, state_dir, apply=False, show_source=None if as_json else str(playbook_path))
     )
+    document = _plan_document(outcome.plan, playbook, simulated, exchange)
     if as_json:
-        click.echo(_plan_document(outcome.plan, playbook, simulated, exchange))
+        click.echo(document)
     if out is not None:
-        out.write_text(_plan_document(outcome.plan, playbook, simulated, exchange) + "\n")
+        out.write_text(document + "\n")
         click.echo(f"Plan saved to {out}; apply it with `runner apply {out}`.", err=True)
     if outcome.outcome == "blocked":
         return outcome.exit_code

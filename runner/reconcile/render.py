@@ -6,7 +6,6 @@ form is a list of lines so that the command line can colour it and tests can rea
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
@@ -185,8 +184,9 @@ def summary_line(plan: Plan) -> str:
     return text
 
 
-def plan_json(plan: Plan, *, simulated: bool, exchange: str) -> str:
+def plan_document(plan: Plan, *, simulated: bool, exchange: str) -> dict[str, Any]:
+    """The plan for machines (`--json`): the versioned document plus where it was made."""
     document: dict[str, Any] = plan.to_json()
     document["simulated"] = simulated
     document["exchange"] = exchange
-    return json.dumps(document, indent=2, sort_keys=False)
+    return document
