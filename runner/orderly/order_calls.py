@@ -54,6 +54,7 @@ class OrderFilters(TypedDict, total=False):
     sort_by: str
     size: int
 
+
 _MAX_PAGES = 10_000
 # Values Orderly puts in error_message of a batch row that was placed (§4.2 example: "none").
 _NO_ERROR = frozenset({"", "none", "null"})

@@ -77,11 +77,16 @@ class RunResult:
             "blocked": EXIT_BLOCKED,
         }.get(self.outcome, EXIT_ERROR)  # declined, refused, partial, failed: not applied
 
-    def summary(self) -> dict[str, Any]:
+    def executed(self) -> dict[str, dict[str, int]]:
+        """Writes carried out, by action type and then by outcome (done, failed, ...)."""
         counts: dict[str, dict[str, int]] = {}
         for o in self.outcomes:
-            counts.setdefault(o.action.type.value, {}).setdefault(o.status.value, 0)
-            counts[o.action.type.value][o.status.value] += 1
+            by_status = counts.setdefault(o.action.type.value, {})
+            by_status[o.status.value] = by_status.get(o.status.value, 0) + 1
+        return counts
+
+    def summary(self) -> dict[str, Any]:
+        counts = self.executed()
         return {
             "planned": self.plan.count_by_type(),
             "executed": counts,

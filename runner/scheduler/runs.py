@@ -84,11 +84,11 @@ async def reconcile_playbook(
                 error=str(exc) or type(exc).__name__,
                 halted=playbook.halt,
             )
-        done: dict[str, int] = {}
-        for outcome in result.outcomes:
-            if outcome.status.value == "done":
-                name = outcome.action.type.value
-                done[name] = done.get(name, 0) + 1
+        done = {
+            kind: statuses["done"]
+            for kind, statuses in result.executed().items()
+            if "done" in statuses
+        }
         final = result.final_plan or result.plan
         return RunReport(
             outcome=result.outcome,
