@@ -223,23 +223,27 @@ def _client(app_transport: httpx.AsyncBaseTransport, account_id: str, secret: st
     )
 
 
-async def _place_foreign(app: Any, book: Book, marks: dict[str, Decimal]) -> None:
+def foreign_orders(playbook: Playbook, name: str, marks: dict[str, Decimal]) -> list[OrderRequest]:
     """Orders runner must never touch: one under another prefix, one with no id at all."""
-    slots = [(s.symbol, s.margin_mode) for s in book.playbook.symbols if s.symbol in FOREIGN_QTY]
+    slots = [(s.symbol, s.margin_mode) for s in playbook.symbols if s.symbol in FOREIGN_QTY]
+    return [
+        OrderRequest(
+            symbol=symbol,
+            order_type=OrderType.LIMIT,
+            side=Side.BUY,
+            order_quantity=FOREIGN_QTY[symbol],
+            order_price=(marks[symbol] * FOREIGN_PRICE).quantize(Decimal(1)),
+            client_order_id=f"manual-{name[:6]}-{n}" if n == 0 else None,
+            margin_mode=MarginMode(mode),
+        )
+        for n, (symbol, mode) in enumerate((slots[0], slots[-1]))
+    ]
+
+
+async def _place_foreign(app: Any, book: Book, marks: dict[str, Decimal]) -> None:
     async with _client(InProcessTransport(app), book.account_id, book.secret) as client:
-        for n, (symbol, mode) in enumerate((slots[0], slots[-1])):
-            price = (marks[symbol] * FOREIGN_PRICE).quantize(Decimal(1))
-            await client.create_order(
-                OrderRequest(
-                    symbol=symbol,
-                    order_type=OrderType.LIMIT,
-                    side=Side.BUY,
-                    order_quantity=FOREIGN_QTY[symbol],
-                    order_price=price,
-                    client_order_id=f"manual-{book.name[:6]}-{n}" if n == 0 else None,
-                    margin_mode=MarginMode(mode),
-                )
-            )
+        for request in foreign_orders(book.playbook, book.name, marks):
+            await client.create_order(request)
 
 
 async def _apply(book: Book, tally: Tally) -> RunResult | None:

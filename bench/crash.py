@@ -44,12 +44,10 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _invariants as inv
-from chaos import FOREIGN_PRICE, FOREIGN_QTY, PLAYBOOKS, Walk
+from chaos import PLAYBOOKS, Walk, foreign_orders
 
-from runner.enums import MarginMode, OrderType, Side
 from runner.journal import JOURNAL_FILENAME
 from runner.orderly.client import OrderlyClient
-from runner.orderly.orders import OrderRequest
 from runner.orderly.signing import Signer
 from runner.playbook.build import load_playbook
 from runner.playbook.model import Playbook
@@ -261,20 +259,9 @@ def subset(server: Server, book: Book) -> list[inv.Finding]:
 
 
 async def _place_foreign(url: str, book: Book, marks: dict[str, Decimal]) -> None:
-    slots = [(s.symbol, s.margin_mode) for s in book.playbook.symbols if s.symbol in FOREIGN_QTY]
     async with OrderlyClient(url, account_id=book.account_id, signer=Signer(book.secret)) as c:
-        for n, (symbol, mode) in enumerate((slots[0], slots[-1])):
-            await c.create_order(
-                OrderRequest(
-                    symbol=symbol,
-                    order_type=OrderType.LIMIT,
-                    side=Side.BUY,
-                    order_quantity=FOREIGN_QTY[symbol],
-                    order_price=(marks[symbol] * FOREIGN_PRICE).quantize(Decimal(1)),
-                    client_order_id=f"manual-{book.name[:6]}-{n}" if n == 0 else None,
-                    margin_mode=MarginMode(mode),
-                )
-            )
+        for request in foreign_orders(book.playbook, book.name, marks):
+            await c.create_order(request)
 
 
 @dataclass(slots=True)
