@@ -14,17 +14,23 @@ from runner.enums import MarginMode, OrderType, Side
 from runner.journal import AccountLock
 from runner.journal.errors import LockBusy
 from runner.orderly.errors import OrderlyError
-from runner.orderly.orders import OrderRequest
+from runner.orderly.orders import Order, OrderRequest
 from runner.playbook.build import load_playbook
 from runner.playbook.ids import client_order_id
+from runner.playbook.model import Playbook
 from runner.reconcile.actions import ActionType
 
 from .conftest import Harness
 
-PLAYBOOKS = sorted(Path(__file__).resolve().parents[2].joinpath("playbooks").glob("*.yaml"))
+PLAYBOOKS_DIR = Path(__file__).resolve().parents[2] / "playbooks"
+PLAYBOOKS = sorted(PLAYBOOKS_DIR.glob("*.yaml"))
 
 
-async def open_orders(h: Harness) -> list[object]:
+def shipped(name: str) -> Playbook:
+    return load_playbook(PLAYBOOKS_DIR / name)
+
+
+async def open_orders(h: Harness) -> list[Order]:
     async with h.client() as client:
         return list(await client.get_orders(status="INCOMPLETE"))
 
@@ -46,11 +52,11 @@ async def test_apply_then_plan_is_empty_for_every_shipped_playbook(
         for o in s.orders
         if o.type in (OrderType.LIMIT, OrderType.POST_ONLY) and not o.reduce_only
     }  # a reduce-only exit waits for a position to reduce
-    assert {o.client_order_id for o in orders} == declared  # type: ignore[attr-defined]
+    assert {o.client_order_id for o in orders} == declared
 
 
 async def test_foreign_orders_are_never_touched(harness: Harness) -> None:
-    playbook = load_playbook(PLAYBOOKS[[p.name for p in PLAYBOOKS].index("quickstart.yaml")])
+    playbook = shipped("quickstart.yaml")
     async with harness.client() as client:
         await client.create_order(
             OrderRequest(
@@ -75,13 +81,13 @@ async def test_foreign_orders_are_never_touched(harness: Harness) -> None:
     result = await harness.reconciler().run(playbook, apply=True)
     assert result.outcome == "applied"
     assert len(result.plan.unmanaged) == 2
-    ids = {o.client_order_id for o in await open_orders(harness)}  # type: ignore[attr-defined]
+    ids = {o.client_order_id for o in await open_orders(harness)}
     assert "manual-entry-1" in ids
     assert len(ids) == 2 + 3  # both foreign orders plus the three declared entries
 
 
 async def test_filled_entry_is_not_placed_again(harness: Harness) -> None:
-    playbook = load_playbook(PLAYBOOKS[[p.name for p in PLAYBOOKS].index("quickstart.yaml")])
+    playbook = shipped("quickstart.yaml")
     assert (await harness.reconciler().run(playbook, apply=True)).outcome == "applied"
     await harness.admin.set_price("PERP_ETH_USDC", Decimal(2690))  # fills dip-1 at 2700
     result = await harness.reconciler().run(playbook, apply=True)
@@ -92,7 +98,7 @@ async def test_filled_entry_is_not_placed_again(harness: Harness) -> None:
 
 
 async def test_changed_spec_is_cancelled_and_replaced(harness: Harness, tmp_path: Path) -> None:
-    source = PLAYBOOKS[[p.name for p in PLAYBOOKS].index("quickstart.yaml")]
+    source = PLAYBOOKS_DIR / "quickstart.yaml"
     playbook = load_playbook(source)
     assert (await harness.reconciler().run(playbook, apply=True)).outcome == "applied"
     changed = tmp_path / "quickstart.yaml"
@@ -101,7 +107,7 @@ async def test_changed_spec_is_cancelled_and_replaced(harness: Harness, tmp_path
     result = await harness.reconciler().run(new, apply=True)
     assert result.plan.count_by_type() == {"cancel_order": 1, "place_order": 1}
     assert result.outcome == "applied"
-    prices = sorted(o.price for o in await open_orders(harness))  # type: ignore[attr-defined]
+    prices = {o.price for o in await open_orders(harness)}
     assert Decimal(2500) in prices and Decimal(2550) not in prices
 
 
@@ -110,7 +116,7 @@ async def test_crash_between_write_and_journal_converges_without_duplicates(
 ) -> None:
     """An order was placed but the run died before journaling the outcome: the next run
     settles the intent by looking the id up and places nothing twice."""
-    playbook = load_playbook(PLAYBOOKS[[p.name for p in PLAYBOOKS].index("quickstart.yaml")])
+    playbook = shipped("quickstart.yaml")
     reconciler = harness.reconciler()
     plan, _state = await reconciler.plan(playbook)
     first = plan.actions_of(ActionType.PLACE_ORDER)[0]
@@ -140,13 +146,13 @@ async def test_crash_between_write_and_journal_converges_without_duplicates(
     assert result.outcome == "applied"
     (settled,) = [i for i in harness.journal.intents(run_id) if i.intent_id == intent]
     assert settled.status == "done"
-    ids = [o.client_order_id for o in await open_orders(harness)]  # type: ignore[attr-defined]
+    ids = [o.client_order_id for o in await open_orders(harness)]
     assert ids.count(first.client_order_id) == 1
     assert len(ids) == len(set(ids)) == 3
 
 
 async def test_lost_responses_never_duplicate_an_order(harness: Harness) -> None:
-    playbook = load_playbook(PLAYBOOKS[[p.name for p in PLAYBOOKS].index("multi-symbol.yaml")])
+    playbook = shipped("multi-symbol.yaml")
     await harness.admin.set_faults(drop_response_rate=0.3, seed=7)
     for _ in range(3):  # runs may fail outright while responses are being lost
         with contextlib.suppress(OrderlyError):
@@ -154,19 +160,19 @@ async def test_lost_responses_never_duplicate_an_order(harness: Harness) -> None
     await harness.admin.set_faults(drop_response_rate=0, error_rate=0)
     final = await harness.reconciler().run(playbook, apply=True)
     assert final.outcome in ("applied", "in_sync"), final.messages
-    ids = [o.client_order_id for o in await open_orders(harness)]  # type: ignore[attr-defined]
+    ids = [o.client_order_id for o in await open_orders(harness)]
     assert len(ids) == len(set(ids))
 
 
 async def test_a_second_apply_cannot_write_while_the_lock_is_held(harness: Harness) -> None:
-    playbook = load_playbook(PLAYBOOKS[[p.name for p in PLAYBOOKS].index("quickstart.yaml")])
+    playbook = shipped("quickstart.yaml")
     with AccountLock(harness.journal, harness.account_id), pytest.raises(LockBusy):
         await harness.reconciler().run(playbook, apply=True)
     assert await open_orders(harness) == []
 
 
 async def test_concurrent_applies_place_each_order_once(harness: Harness) -> None:
-    playbook = load_playbook(PLAYBOOKS[[p.name for p in PLAYBOOKS].index("quickstart.yaml")])
+    playbook = shipped("quickstart.yaml")
     results = await asyncio.gather(
         harness.reconciler().run(playbook, apply=True),
         harness.reconciler().run(playbook, apply=True),
@@ -174,12 +180,12 @@ async def test_concurrent_applies_place_each_order_once(harness: Harness) -> Non
     )
     outcomes = [r if isinstance(r, BaseException) else r.outcome for r in results]
     assert any(o == "applied" for o in outcomes), outcomes
-    ids = [o.client_order_id for o in await open_orders(harness)]  # type: ignore[attr-defined]
+    ids = [o.client_order_id for o in await open_orders(harness)]
     assert len(ids) == len(set(ids)) == 3
 
 
 async def test_guard_breach_writes_nothing_and_exits_3(harness: Harness) -> None:
-    playbook = load_playbook(PLAYBOOKS[[p.name for p in PLAYBOOKS].index("quickstart.yaml")])
+    playbook = shipped("quickstart.yaml")
     strict = dataclasses.replace(
         playbook, guards=dataclasses.replace(playbook.guards, max_order_notional=Decimal(100))
     )
@@ -190,7 +196,7 @@ async def test_guard_breach_writes_nothing_and_exits_3(harness: Harness) -> None
 
 
 async def test_halt_cancels_our_entries_and_places_none(harness: Harness) -> None:
-    playbook = load_playbook(PLAYBOOKS[[p.name for p in PLAYBOOKS].index("quickstart.yaml")])
+    playbook = shipped("quickstart.yaml")
     assert (await harness.reconciler().run(playbook, apply=True)).outcome == "applied"
     halted = dataclasses.replace(playbook, halt=True)
     result = await harness.reconciler().run(halted, apply=True)
@@ -229,7 +235,7 @@ async def test_many_missing_entries_are_settled_from_the_completed_order_list(
 
 
 async def test_a_run_killed_mid_apply_is_closed_by_the_next_apply(harness: Harness) -> None:
-    playbook = load_playbook(PLAYBOOKS[[p.name for p in PLAYBOOKS].index("quickstart.yaml")])
+    playbook = shipped("quickstart.yaml")
     killed = harness.journal.start_run(
         playbook=playbook.name,
         playbook_path=playbook.source,
